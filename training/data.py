@@ -1,0 +1,63 @@
+"""The normalised training record that ingest writes and training reads."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Iterable
+
+from training.errors import DataError, DataFileNotFoundError
+
+# Label of customer messages that the bot must not answer with a template. Training treats it as a
+# class of its own and the dialogue manager turns it into a fallback.
+OUT_OF_SCOPE = "out_of_scope"
+
+
+@dataclass(frozen=True)
+class Example:
+    """One customer turn with its intent and the agent reply that answered it.
+
+    `intent` is empty for unlabelled exports, `response` is empty when no agent reply followed,
+    and `language` is a BCP 47 tag such as "en" or "zh-CN" ("" when unknown).
+    """
+
+    text: str
+    intent: str = ""
+    response: str = ""
+    language: str = ""
+    conversation_id: str = ""
+    source: str = ""
+
+
+def write_examples(path: Path, examples: Iterable[Example]) -> int:
+    """Write examples as JSON Lines (UTF-8, one object a line) and return how many were written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with open(path, "w", encoding="utf-8") as handle:
+        for example in examples:
+            handle.write(json.dumps(asdict(example), ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def read_examples(path: Path) -> list[Example]:
+    """Read examples written by `write_examples`, raising `DataError` on the first bad line."""
+    if not path.is_file():
+        raise DataFileNotFoundError(f"Examples file {path} not found. Run 'chatbot ingest' first.")
+    known = {field.name for field in fields(Example)}
+    examples = []
+    with open(path, encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DataError(f"{path}, line {line_number}: invalid JSON ({err.msg}). Re-run 'chatbot ingest'.") from err
+            if not isinstance(record, dict) or not record.get("text"):
+                raise DataError(f"{path}, line {line_number}: expected an object with a non-empty 'text' field.")
+            examples.append(Example(**{key: str(value) for key, value in record.items() if key in known}))
+    if not examples:
+        raise DataError(f"{path} contains no examples. Check the export passed to 'chatbot ingest'.")
+    return examples
