@@ -1,0 +1,1 @@
+"""Dialogue manager, chat service, configuration and the `chatbot` command."""

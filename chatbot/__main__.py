@@ -1,0 +1,7 @@
+"""Allow `python -m chatbot`."""
+
+import sys
+
+from chatbot.cli import main
+
+sys.exit(main())
