@@ -116,6 +116,21 @@ class Embedder:
         """Torch device the model runs on, such as 'cpu' or 'cuda:0'."""
         return str(self.model.device)
 
+    def unknown_token_share(self, text: str) -> float:
+        """Return the share of `text`'s tokens that the tokenizer maps to its unknown token (0 when it has none).
+
+        A high share means the embedder cannot read the text (all-MiniLM-L6-v2 maps most Han characters
+        to [UNK]), so its similarity scores say nothing about meaning.
+        """
+        tokenizer = self.tokenizer
+        unknown_id = getattr(tokenizer, "unk_token_id", None)
+        if unknown_id is None:
+            return 0.0
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        if not ids:
+            return 0.0
+        return sum(token_id == unknown_id for token_id in ids) / len(ids)
+
     def encode(self, texts: list[str]) -> np.ndarray:
         """Embed `texts` and return a float32 array of shape (len(texts), dimension) with unit-length rows.
 

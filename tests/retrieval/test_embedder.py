@@ -93,3 +93,9 @@ def test_embedder_invalid_device() -> None:
     with pytest.raises(ConfigError) as caught:
         Embedder(device="gpu")
     assert "gpu" in str(caught.value)
+
+
+def test_embedder_unknown_token_share(embedder: Embedder) -> None:
+    assert embedder.unknown_token_share("where is my parcel") == 0.0
+    assert embedder.unknown_token_share("我想退货，请问怎么办？") > 0.5
+    assert embedder.unknown_token_share("") == 0.0
