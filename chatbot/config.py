@@ -31,7 +31,7 @@ DEMO_CONFIG = DEFAULT_DATA_DIR / "chatbot.toml"
 
 @dataclass
 class PathsConfig:
-    """Where inputs are read and build outputs are written."""
+    """Locations of the inputs and of the build outputs."""
 
     transcripts: list[str] = field(
         default_factory=list,
@@ -218,16 +218,48 @@ def parse_override(text: str) -> tuple[str, str, Any]:
     return table, key.strip(), value
 
 
+def render_reference() -> str:
+    """Return a Markdown reference of every config table and key, with its default and help text."""
+    lines = [
+        "# Configuration reference",
+        "",
+        "Every key of the TOML config file, by table, with its default. Relative paths in a config file are resolved",
+        "against the file's folder. This page is generated from the config dataclasses, and a test checks that it",
+        "matches them. Regenerate it with:",
+        "",
+        "```bash",
+        "python -c 'from chatbot.config import render_reference; print(render_reference(), end=\"\")' > docs/configuration.md",
+        "```",
+    ]
+    for table in dataclasses.fields(AppConfig):
+        cls = table.default_factory  # type: ignore[misc]
+        lines += ["", f"## [{table.name}]", "", f"{(cls.__doc__ or '').strip().splitlines()[0]}", "", "| key | default | meaning |", "|---|---|---|"]
+        defaults = cls()
+        for item in dataclasses.fields(cls):
+            default = getattr(defaults, item.name)
+            if isinstance(default, str):
+                default = default.replace(str(REPO_ROOT) + "/", "")
+            literal = json.dumps(list(default) if isinstance(default, tuple) else default, ensure_ascii=False)
+            meaning = item.metadata.get("help", "").replace("|", "\\|")
+            lines.append(f"| `{item.name}` | `{literal}` | {meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+def read_toml(path: Path, missing_hint: str) -> dict[str, Any]:
+    """Parse a TOML file, raising `ConfigError` that names the file (with `missing_hint` when it does not exist)."""
+    if not path.is_file():
+        raise ConfigError(f"{path} not found. {missing_hint}")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: invalid TOML ({err}). Fix the file and try again.") from err
+
+
 def load_config(path: Path | None = None, overrides: dict[str, dict[str, Any]] | None = None) -> AppConfig:
     """Build an `AppConfig` from defaults, then the TOML file at `path`, then `overrides` (table -> key -> value)."""
     tables: dict[str, dict[str, Any]] = {}
     if path is not None:
-        if not path.is_file():
-            raise ConfigError(f"Config file {path} not found. Pass an existing file to --config, or leave it out to use the defaults.")
-        try:
-            document = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as err:
-            raise ConfigError(f"{path}: invalid TOML ({err}). Fix the file and try again.") from err
+        document = read_toml(path, "Pass an existing file to --config, or leave it out to use the defaults.")
         for table, values in document.items():
             if not isinstance(values, dict):
                 raise ConfigError(f"{path}: top-level key {table!r} must be a table like [{table}].")

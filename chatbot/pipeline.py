@@ -12,6 +12,7 @@ from typing import Any
 from chatbot.config import AppConfig
 from training.data import OUT_OF_SCOPE, Example, read_examples
 from training.errors import DataError, DataFileNotFoundError
+from training.jsonl import read_jsonl_objects
 
 logger = logging.getLogger(__name__)
 
@@ -119,17 +120,10 @@ def read_questions(path: Path) -> list[dict[str, Any]]:
     """Read retrieval questions (JSON Lines with `question` and `gold_docs`)."""
     if not path.is_file():
         raise DataFileNotFoundError(f"Questions file {path} not found. Fix --questions or paths.questions.")
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataError(f"{path}, line {number}: invalid JSON ({err.msg}).") from err
-        if not isinstance(row, dict) or "question" not in row:
-            raise DataError(f"{path}, line {number}: expected an object with a 'question' field.")
-        rows.append(row)
+    rows = read_jsonl_objects(path, DataError, "Fix the questions file.")
+    for number, row in enumerate(rows, start=1):
+        if "question" not in row:
+            raise DataError(f"{path}, record {number}: expected a 'question' field.")
     return rows
 
 

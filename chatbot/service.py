@@ -8,12 +8,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import tomllib
 import uuid
 from pathlib import Path
 from typing import Any
 
-from chatbot.config import AppConfig
+from chatbot.config import AppConfig, read_toml
 from chatbot.dialogue import DialogueManager
 from chatbot.reply import Reply
 from chatbot.state import ConversationState, ConversationStore, InMemoryStore
@@ -26,7 +25,7 @@ _LOCK_STRIPES = 64
 
 
 class ChatService:
-    """Answer customer messages; one instance serves many conversations from several threads."""
+    """Reply to customer messages. One instance serves many conversations from several threads."""
 
     def __init__(self, dialogue: DialogueManager, store: ConversationStore, *, model_version: str = "") -> None:
         self.dialogue = dialogue
@@ -80,7 +79,7 @@ class ChatService:
         return uuid.uuid4().hex
 
     def reply(self, conversation_id: str, message: str) -> Reply:
-        """Answer `message` in conversation `conversation_id`, creating the conversation on first use."""
+        """Return the reply to `message` in conversation `conversation_id`, creating the conversation on first use."""
         if not conversation_id or len(conversation_id) > 128:
             raise ConfigError(f"Invalid conversation id of length {len(conversation_id)}. Use new_conversation_id().")
         message = message[:_MAX_MESSAGE_CHARS]
@@ -104,12 +103,7 @@ def load_slot_values(path: str) -> dict[str, Any]:
     if not path:
         return {}
     file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"Slot values file {file} not found. Fix paths.slot_values in the config, or set it to '' for none.")
-    try:
-        document = tomllib.loads(file.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{file}: invalid TOML ({err}).") from err
+    document = read_toml(file, "Fix paths.slot_values in the config, or set it to '' for none.")
     values = document.get("slot_values")
     if not isinstance(values, dict):
         raise ConfigError(f"{file} has no [slot_values] table. Add one with a key per business-constant slot.")

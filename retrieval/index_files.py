@@ -13,6 +13,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from training.jsonl import read_jsonl_objects
 from training.errors import ArtifactError
 
 logger = logging.getLogger(__name__)
@@ -47,19 +48,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Read a JSON Lines file of objects, raising ArtifactError that names the file and line."""
     if not path.is_file():
         raise ArtifactError(f"Index file {path} not found. {REBUILD_HINT}")
-    records = []
-    with open(path, encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ArtifactError(f"{path}, line {line_number}: invalid JSON ({err.msg}). {REBUILD_HINT}") from err
-            if not isinstance(record, dict):
-                raise ArtifactError(f"{path}, line {line_number}: expected a JSON object. {REBUILD_HINT}")
-            records.append(record)
-    return records
+    return read_jsonl_objects(path, ArtifactError, REBUILD_HINT)
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Iterable
 
 from training.errors import DataError, DataFileNotFoundError
+from training.jsonl import read_jsonl_objects
 
 # Label of customer messages that the bot must not answer with a template. Training treats it as a
 # class of its own and the dialogue manager turns it into a fallback.
@@ -47,17 +48,10 @@ def read_examples(path: Path) -> list[Example]:
         raise DataFileNotFoundError(f"Examples file {path} not found. Run 'chatbot ingest' first.")
     known = {field.name for field in fields(Example)}
     examples = []
-    with open(path, encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(f"{path}, line {line_number}: invalid JSON ({err.msg}). Re-run 'chatbot ingest'.") from err
-            if not isinstance(record, dict) or not record.get("text"):
-                raise DataError(f"{path}, line {line_number}: expected an object with a non-empty 'text' field.")
-            examples.append(Example(**{key: str(value) for key, value in record.items() if key in known}))
+    for number, record in enumerate(read_jsonl_objects(path, DataError, "Re-run 'chatbot ingest'."), start=1):
+        if not record.get("text"):
+            raise DataError(f"{path}, record {number}: expected a non-empty 'text' field. Re-run 'chatbot ingest'.")
+        examples.append(Example(**{key: str(value) for key, value in record.items() if key in known}))
     if not examples:
         raise DataError(f"{path} contains no examples. Check the export passed to 'chatbot ingest'.")
     return examples

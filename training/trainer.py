@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -273,6 +273,22 @@ def _length_bucketed_batches(lengths: list[int], batch_size: int, generator: tor
     return [batches[index] for index in shuffled]
 
 
+def _tokenized_batches(
+    tokenizer: PreTrainedTokenizerBase,
+    texts: list[str],
+    max_length: int,
+    device: torch.device,
+    description: str,
+    *,
+    disable: bool,
+) -> Iterator[Any]:
+    """Yield padded, truncated batches of INFERENCE_BATCH_SIZE texts on `device`, with a progress bar."""
+    for start in tqdm(range(0, len(texts), INFERENCE_BATCH_SIZE), desc=description, unit="batch", disable=disable, leave=False):
+        yield tokenizer(
+            texts[start : start + INFERENCE_BATCH_SIZE], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+        ).to(device)
+
+
 @torch.inference_mode()
 def _logits(
     classifier: IntentClassifier,
@@ -285,16 +301,7 @@ def _logits(
     """Return float64 logits of shape (len(texts), num_labels) from the model as trained (LoRA not merged)."""
     classifier.eval()
     rows = []
-    for start in tqdm(
-        range(0, len(texts), INFERENCE_BATCH_SIZE), desc="Scoring held-out messages", unit="batch", disable=not progress
-    ):
-        batch = tokenizer(
-            texts[start : start + INFERENCE_BATCH_SIZE],
-            padding=True,
-            truncation=True,
-            max_length=max_length,
-            return_tensors="pt",
-        ).to(device)
+    for batch in _tokenized_batches(tokenizer, texts, max_length, device, "Scoring held-out messages", disable=not progress):
         rows.append(classifier(**batch).double().cpu().numpy())
     if not rows:
         return np.zeros((0, classifier.head.out_features))
@@ -356,20 +363,8 @@ def _reply_embedder(
     def embed(texts: list[str]) -> np.ndarray:
         vectors = []
         with classifier.encoder.disable_adapter():
-            for start in tqdm(
-                range(0, len(texts), INFERENCE_BATCH_SIZE),
-                desc="Embedding agent replies",
-                unit="batch",
-                disable=not progress or len(texts) <= INFERENCE_BATCH_SIZE,
-                leave=False,
-            ):
-                batch = tokenizer(
-                    texts[start : start + INFERENCE_BATCH_SIZE],
-                    padding=True,
-                    truncation=True,
-                    max_length=max_length,
-                    return_tensors="pt",
-                ).to(device)
+            disable = not progress or len(texts) <= INFERENCE_BATCH_SIZE
+            for batch in _tokenized_batches(tokenizer, texts, max_length, device, "Embedding agent replies", disable=disable):
                 vectors.append(classifier.embed(**batch).float().cpu().numpy())
         return np.concatenate(vectors)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.config import DEFAULT_DATA_DIR, DEMO_CONFIG, AppConfig, DialogueConfig, ServeConfig, load_config, parse_override
+from chatbot.config import DEFAULT_DATA_DIR, DEMO_CONFIG, REPO_ROOT, AppConfig, render_reference, DialogueConfig, ServeConfig, load_config, parse_override
 from training.errors import ConfigError
 
 
@@ -40,7 +40,7 @@ def test_unknown_table_named(tmp_path):
 
 
 def test_missing_file_named(tmp_path):
-    with pytest.raises(ConfigError, match="nope.toml not found"):
+    with pytest.raises(ConfigError, match="nope.toml not found. Pass an existing file"):
         load_config(tmp_path / "nope.toml")
 
 
@@ -79,3 +79,8 @@ def test_embedded_config_file_loads():
     assert config.paths.transcripts == [str(DEFAULT_DATA_DIR / "transcripts.csv")]
     assert config.paths.articles_path == DEFAULT_DATA_DIR / "kb"
     assert config.dialogue.topics["zh-CN"]
+
+
+def test_reference_page_current():
+    page = REPO_ROOT / "docs" / "configuration.md"
+    assert page.read_text(encoding="utf-8") == render_reference(), "docs/configuration.md is stale; regenerate it with the command at its top"
