@@ -172,8 +172,8 @@ def _cmd_evaluate(args: argparse.Namespace, config: Any) -> int:
     if "intent" in report:
         print(f"Intent: accuracy {report['intent']['accuracy']:.3f}, macro-F1 {report['intent']['macro_f1']:.3f}")
     if "retrieval" in report:
-        shown = {key: value for key, value in report["retrieval"].items() if isinstance(value, (int, float))}
-        print("Retrieval: " + ", ".join(f"{key} {value:.3f}" if isinstance(value, float) else f"{key} {value}" for key, value in shown.items()))
+        figures = {key: value for key, value in report["retrieval"].items() if isinstance(value, (int, float))}
+        print("Retrieval: " + ", ".join(f"{key} {value:.3f}" if isinstance(value, float) else f"{key} {value}" for key, value in figures.items()))
     print(f"Report: {report['report_path']}")
     return 0
 

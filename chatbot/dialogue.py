@@ -1,8 +1,9 @@
 """The dialogue manager: decide each reply from the intent model, the knowledge index and the conversation state.
 
-The decision order is: an explicit request for a person hands off; a pending question for a slot is answered;
-a confident intent gets its filled template; a retrieved passage that clears its threshold is shown with its
-source; anything else gets a fallback that offers a human, and repeated fallbacks hand off.
+The decisions are tried in order. An explicit request for a person hands off. A slot the bot asked for is
+filled into the pending template. A confident intent gets its filled template. A retrieved passage that clears
+its threshold is shown with its source. Anything else gets a fallback that offers a person, and repeated
+fallbacks hand off.
 """
 
 from __future__ import annotations
