@@ -237,8 +237,16 @@ def render_report(results: dict[str, Any]) -> str:
         lines.append(f"| {kind} | {summary['n']} | {summary['p50_ms']:.1f} ms | {summary['p95_ms']:.1f} ms |")
     held_out = results["default_build"]["model_metrics"].get("held_out", {})
     if held_out:
-        lines += ["", f"Held-out intent accuracy of the sample model: {held_out.get('accuracy', float('nan')):.3f}, macro-F1 {held_out.get('macro_f1', float('nan')):.3f} "
-                  "(English and Chinese together; the default encoder reads few Chinese characters)."]
+        per_language = ", ".join(
+            f"{language} {figures['accuracy']:.3f} ({figures['examples']} messages)" for language, figures in held_out.get("per_language", {}).items()
+        )
+        lines += [
+            "",
+            f"Held-out intent accuracy of the sample model: {held_out.get('accuracy', float('nan')):.3f}, macro-F1 "
+            f"{held_out.get('macro_f1', float('nan')):.3f}; by language: {per_language}. The held-out split is small "
+            "(20% of each intent), so these figures move by a few points between runs. The default encoder knows few "
+            "Chinese characters; training adds the missing ones as new tokens learned from this small set, and Chinese still trails English.",
+        ]
     bitext = results.get("bitext")
     if bitext:
         lines += [
@@ -253,6 +261,11 @@ def render_report(results: dict[str, Any]) -> str:
         for name, label in (("lora_minilm", "LoRA on all-MiniLM-L6-v2 (this project)"), ("tfidf_logreg", "TF-IDF + logistic regression (baseline)")):
             row = bitext[name]
             lines.append(f"| {label} | {row['train_s']:.0f} s | {row['accuracy']:.3f} | {row['macro_f1']:.3f} | {row['predict_latency']['p50_ms']:.1f} / {row['predict_latency']['p95_ms']:.1f} ms |")
+        lines += [
+            "",
+            "Bitext messages carry strong keywords per intent, so the bag-of-words baseline comes close here. The LoRA model "
+            "costs more to train and run but stays within the latency target.",
+        ]
     lines.append("")
     return "\n".join(lines)
 
