@@ -91,6 +91,11 @@ class DialogueConfig:
         default=None,
         metadata={"help": "Cosine similarity a retrieved passage must reach to be used as an answer, 0-1. None: retrieval.min_score."},
     )
+    past_answer_min_score: float = field(
+        default=0.75,
+        metadata={"help": "Cosine similarity a past customer question must reach before its agent reply is reused, 0-1. "
+                          "Higher than the article threshold because the reply was written for that exact question."},
+    )
     handoff_intents: list[str] = field(
         default_factory=lambda: ["contact_human_agent"],
         metadata={"help": "Intents that hand the conversation to a human when predicted with confidence."},
@@ -116,7 +121,7 @@ class DialogueConfig:
     default_language: str = field(default="en", metadata={"help": "Language of bot messages when the customer's language is unknown: en or zh-CN."})
 
     def __post_init__(self) -> None:
-        for name in ("intent_threshold", "retrieval_min_score", "max_unknown_token_share"):
+        for name in ("intent_threshold", "retrieval_min_score", "past_answer_min_score", "max_unknown_token_share"):
             value = getattr(self, name)
             if value is not None and not 0.0 <= value <= 1.0:
                 raise ConfigError(f"Invalid dialogue.{name} {value!r}. Must be between 0 and 1, or unset to use the calibrated value.")

@@ -163,24 +163,33 @@ class DialogueManager:
         unreadable = self._unknown_token_share(text)
         if unreadable > self.config.max_unknown_token_share:
             return None, f"retrieval was skipped because {unreadable:.0%} of the message's tokens are unknown to the embedder"
-        hits = self.index.search(text)
-        if not hits or hits[0].score < self.retrieval_min_score:
-            best = f"{hits[0].score:.2f}" if hits else "nothing"
-            return None, f"the best passage scored {best}, below {self.retrieval_min_score:.2f}"
-        best = hits[0]
+        hits = [hit for hit in self.index.search(text, k=_SEARCH_DEPTH) if getattr(hit, "language", "") in ("", language)]
+        usable = [hit for hit in hits if hit.score >= self._min_score(hit.kind)]
+        if not usable:
+            best = f"{hits[0].score:.2f} ({hits[0].kind})" if hits else "nothing in the customer's language"
+            return None, (
+                f"the best passage scored {best}, below {self.retrieval_min_score:.2f} for articles "
+                f"and {self._min_score('past_answer'):.2f} for past answers"
+            )
+        best = usable[0]
         sources = tuple(
             Source(title=hit.title or hit.path, path=hit.path, url=hit.url or "", score=round(float(hit.score), 4))
-            for hit in hits
-            if hit.score >= self.retrieval_min_score and hit.kind == best.kind
-        )[:3]
+            for hit in usable
+            if hit.kind == best.kind
+        )[:_MAX_SOURCES]
         if best.kind == "past_answer":
             values = self._slot_values(language)
             answer = fill_template(best.answer or best.text, values, lambda slot: message(language, "missing_slot", slot=humanize_slot(slot)))
             body = f"{message(language, 'past_answer_intro')}\n\n{_shorten(answer, self.config.max_answer_chars)}"
         else:
             body = f"{message(language, 'retrieval_intro')}\n\n{_shorten(best.text, self.config.max_answer_chars)}"
-        reason = f"Retrieved {best.kind} {best.path or best.title} scored {best.score:.2f} (threshold {self.retrieval_min_score:.2f}); intent {intent} at {confidence:.2f} was not used."
+        reason = f"Retrieved {best.kind} {best.path or best.title} scored {best.score:.2f} (threshold {self._min_score(best.kind):.2f}); intent {intent} at {confidence:.2f} was not used."
         return _Decision(RETRIEVAL, body, reason, intent, confidence, sources), ""
+
+    def _min_score(self, kind: str) -> float:
+        if kind == "past_answer":
+            return max(self.retrieval_min_score, self.config.past_answer_min_score)
+        return self.retrieval_min_score
 
     def _unknown_token_share(self, text: str) -> float:
         embedder = getattr(self.index, "embedder", None)
@@ -194,6 +203,9 @@ class DialogueManager:
         return message(language, "fallback", topics=message(language, "topic_separator").join(topics))
 
 
+# Hits fetched per search, before the language filter and the per-kind thresholds, and sources shown per reply.
+_SEARCH_DEPTH = 8
+_MAX_SOURCES = 3
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
 
 

@@ -95,13 +95,36 @@ def test_low_confidence_uses_retrieval():
     assert "scored 0.72" in reply.reason
 
 
+def past_answer(score, language="en"):
+    return SimpleNamespace(kind="past_answer", text="Can I pay by PayPal?", answer="Yes, {{store_name}} takes PayPal.", score=score,
+                           path="conversation en-0007", title="conversation en-0007", url="", language=language)
+
+
+def test_past_answer_needs_higher_score():
+    reply = manager([past_answer(0.7), ARTICLE]).respond(ConversationState("c1"), "how much is shipping")
+    assert reply.kind == RETRIEVAL
+    assert reply.sources[0].path == "kb/en/shipping.md"
+
+
+def test_close_past_answer_reused():
+    reply = manager([past_answer(0.9)]).respond(ConversationState("c1"), "can i pay with paypal")
+    assert reply.kind == RETRIEVAL
+    assert "Yes, Northwind takes PayPal." in reply.text
+    assert reply.sources[0].title == "conversation en-0007"
+
+
+def test_other_language_hit_ignored():
+    reply = manager([past_answer(0.95, language="zh-CN")]).respond(ConversationState("c1"), "can i pay with paypal")
+    assert reply.kind == FALLBACK
+
+
 def test_weak_retrieval_falls_back():
     weak = SimpleNamespace(**{**vars(ARTICLE), "score": 0.3})
     reply = manager([weak]).respond(ConversationState("c1"), "blah blah")
     assert reply.kind == FALLBACK
     assert "human" in reply.text
     assert reply.sources == ()
-    assert "best passage scored 0.30, below 0.50" in reply.reason
+    assert "best passage scored 0.30 (article), below 0.50" in reply.reason
 
 
 def test_unreadable_message_skips_retrieval():
