@@ -131,10 +131,11 @@ class Embedder:
             return 0.0
         return sum(token_id == unknown_id for token_id in ids) / len(ids)
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
         """Embed `texts` and return a float32 array of shape (len(texts), dimension) with unit-length rows.
 
-        Inputs longer than `max_seq_length` tokens are truncated by the model.
+        Inputs longer than `max_seq_length` tokens are truncated by the model. `progress` shows a
+        progress bar over the batches.
         """
         if isinstance(texts, str) or not all(isinstance(text, str) for text in texts):
             raise TypeError("Embedder.encode expects a list of strings.")
@@ -145,7 +146,7 @@ class Embedder:
             batch_size=self._batch_size,
             convert_to_numpy=True,
             normalize_embeddings=True,
-            show_progress_bar=False,
+            show_progress_bar=progress,
         )
         # Rows are normalised again in float32 because float16 output on CUDA is normalised only to
         # half precision.

@@ -111,12 +111,14 @@ class KnowledgeIndex:
         embedder: Embedder,
         config: RetrievalConfig,
         rejects: Iterable[Reject] = (),
+        *,
+        progress: bool = True,
     ) -> KnowledgeIndex:
         """Split, embed and index the documents and past answers.
 
         `rejects` from `load_knowledge_base` are kept so that `save` writes them to rejects.jsonl.
         Past answers with an empty question or answer are rejected, and exact duplicates are
-        indexed once.
+        indexed once. With `progress`, embedding more than one batch shows a progress bar.
 
         Raises:
             ConfigError: `config.chunk_tokens` exceeds the embedder's max_seq_length.
@@ -154,7 +156,7 @@ class KnowledgeIndex:
             len(pairs),
             embedder.name,
         )
-        vectors = embedder.encode(texts)
+        vectors = embedder.encode(texts, progress=progress and len(texts) > config.batch_size)
         check_vectors(vectors, len(texts), embedder)
         vector_index = create_vector_index(vectors, config)
 
