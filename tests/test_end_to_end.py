@@ -7,8 +7,13 @@ data sets beside the checkout and skip when they are absent.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import random
+import socket
+import subprocess
+import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -87,6 +92,49 @@ def test_default_bot_chinese_round_trip(default_service):
     assert reply.text
     assert "\ufffd" not in reply.text
     assert "{{" not in reply.text
+
+
+@pytest.mark.slow
+def test_terminal_chat(default_workdir, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("where is order LL-482913?\n\n"))
+    run_cli("chat", "--config", str(DEMO_CONFIG), "--workdir", str(default_workdir))
+    output = capsys.readouterr().out
+    assert "bot> " in output
+    assert "LL-482913" in output
+    assert "[template track_order" in output
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_served_chat_over_http(default_workdir):
+    from gradio_client import Client
+
+    port = free_port()
+    command = [sys.executable, "-m", "chatbot", "serve", "--config", str(DEMO_CONFIG), "--workdir", str(default_workdir), "--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, f"chatbot serve exited: {server.stderr.read()[-2000:]}"
+            assert time.monotonic() < deadline, "chatbot serve did not listen within 120 s"
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False, analytics_enabled=False)
+        _, history = client.predict("How do I wash linen?", [], api_name="/chat")
+        reply = str(history[-1]["content"])
+        assert "40°C" in reply
+        assert "help.larkspurloom.example/product-care" in reply
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def bitext_split(shared_data: Path, tmp_path: Path) -> tuple[Path, list[dict[str, str]]]:
