@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    python bench/end_to_end.py            # everything (about 15 minutes on 2 CPU cores)
+    python bench/end_to_end.py            # everything (about 5 minutes on 2 CPU cores)
     python bench/end_to_end.py --skip-bitext
 
 It writes bench/results/end_to_end.json and rewrites docs/benchmarks.md from it. The Bitext part compares the
@@ -213,6 +213,7 @@ def render_report(results: dict[str, Any]) -> str:
     build = results["default_build"]["timings"]
     first = results["first_reply"]
     latency = results["reply_latency"]
+
     lines = [
         "# Benchmarks",
         "",
@@ -233,6 +234,7 @@ def render_report(results: dict[str, Any]) -> str:
         "| kind | replies | p50 | p95 |",
         "|---|---|---|---|",
     ]
+
     for kind, summary in latency["by_kind"].items():
         lines.append(f"| {kind} | {summary['n']} | {summary['p50_ms']:.1f} ms | {summary['p95_ms']:.1f} ms |")
     held_out = results["default_build"]["model_metrics"].get("held_out", {})
@@ -247,6 +249,7 @@ def render_report(results: dict[str, Any]) -> str:
             "(20% of each intent), so these figures move by a few points between runs. The default encoder knows few "
             "Chinese characters; training adds the missing ones as new tokens learned from this small set, and Chinese still trails English.",
         ]
+
     bitext = results.get("bitext")
     if bitext:
         lines += [
@@ -266,6 +269,7 @@ def render_report(results: dict[str, Any]) -> str:
             "Bitext messages carry strong keywords per intent, so the bag-of-words baseline comes close here. The LoRA model "
             "costs more to train and run but stays within the latency target.",
         ]
+
     lines.append("")
     return "\n".join(lines)
 
