@@ -192,8 +192,8 @@ def test_build_chunk_tokens_over_window(embedder: Embedder) -> None:
 
 
 class _UnnormalisedEmbedder(Embedder):
-    def encode(self, texts: list[str]) -> np.ndarray:
-        return super().encode(texts) * 3.0
+    def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
+        return super().encode(texts, progress=progress) * 3.0
 
 
 def test_build_rejects_unnormalised_vectors(embedder: Embedder) -> None:
