@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from training.ingest import detect_language
+from training.data import detect_language
 
 SUPPORTED_LANGUAGES = ("en", "zh-CN")
 

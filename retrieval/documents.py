@@ -11,23 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.markdown import clean_markdown, split_code_blocks, split_front_matter
+from training.data import CHINESE, ENGLISH
+from training.data import detect_language as detect_text_language
 from training.errors import ConfigError, DataError, DataFileNotFoundError
 
 logger = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = (".md", ".mdx", ".markdown", ".txt")
 MANIFEST_NAME = "manifest.csv"
-ENGLISH = "en"
-CHINESE = "zh-CN"
-
-# Han ideographs (CJK Unified Ideographs and Extension A) and Latin letters, the two scripts the
-# language guess compares.
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-_LATIN = re.compile(r"[A-Za-z]")
-# Share of Han characters among Han plus Latin letters from which a document counts as Chinese. One
-# Han character carries about as much as a short English word, so Chinese articles with English
-# product names and code still pass, while an English article quoting a few Chinese words does not.
-CHINESE_SHARE = 0.3
 _H1 = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 
 
@@ -205,13 +196,9 @@ def _guess_encoding(raw: bytes) -> str:
 
 
 def detect_language(text: str) -> str:
-    """Return "zh-CN" when Han characters dominate the prose of `text` (code blocks ignored), else "en"."""
+    """Return the language of the prose of `text` by `training.data.detect_language`, ignoring code blocks."""
     prose = "\n".join(block.text for block in split_code_blocks(text) if not block.is_code)
-    han = len(_HAN.findall(prose))
-    latin = len(_LATIN.findall(prose))
-    if han and han >= CHINESE_SHARE * (han + latin):
-        return CHINESE
-    return ENGLISH
+    return detect_text_language(prose)
 
 
 def _first_heading(text: str) -> str:

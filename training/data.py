@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Iterable
 
 from training.errors import DataError, DataFileNotFoundError
 from training.jsonl import read_jsonl_objects
+
+ENGLISH = "en"
+CHINESE = "zh-CN"
+# Han ideographs (CJK Unified Ideographs and Extension A) and Latin letters, the two scripts the language guess compares.
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]")
+# Share of Han characters among Han plus Latin letters from which a text counts as Chinese. One Han character
+# carries about as much as a short English word, so Chinese text with English product names or order numbers
+# still counts as Chinese, while English text quoting a few Chinese words does not.
+CHINESE_SHARE = 0.3
 
 # Label of customer messages that the bot must not answer with a template. Training treats it as a
 # class of its own and the dialogue manager turns it into a fallback.
@@ -55,3 +66,16 @@ def read_examples(path: Path) -> list[Example]:
     if not examples:
         raise DataError(f"{path} contains no examples. Check the export passed to 'chatbot ingest'.")
     return examples
+
+
+def detect_language(text: str) -> str:
+    """Return "zh-CN" when Han characters make up at least CHINESE_SHARE of the Han and Latin letters, else "en".
+
+    Ingest, retrieval and the dialogue manager all use this rule, so a message and the passages it is
+    compared with are labelled alike.
+    """
+    han = len(_HAN.findall(text))
+    latin = len(_LATIN.findall(text))
+    if han and han >= CHINESE_SHARE * (han + latin):
+        return CHINESE
+    return ENGLISH

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from training.data import Example, write_examples
+from training.data import Example, detect_language, write_examples
 from training.encoder import file_sha256
 from training.errors import ConfigError, DataError, DataFileNotFoundError
 
@@ -32,8 +32,6 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "conversation_id": ("conversation_id", "ticket_id", "thread_id", "dialogue_id", "id"),
 }
 
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_LETTER = re.compile(r"\w")
 
 
 @dataclass
@@ -74,14 +72,6 @@ class IngestReport:
     rejected: int = 0
     intents: dict[str, int] = field(default_factory=dict)
     languages: dict[str, int] = field(default_factory=dict)
-
-
-def detect_language(text: str) -> str:
-    """Return "zh-CN" when CJK ideographs make up most letters of `text`, else "en"."""
-    letters = len(_LETTER.findall(text))
-    if letters and len(_CJK.findall(text)) / letters >= 0.3:
-        return "zh-CN"
-    return "en"
 
 
 def _normalise_header(name: str) -> str:

@@ -9,7 +9,8 @@ import pytest
 
 from training.data import read_examples
 from training.errors import DataError, DataFileNotFoundError
-from training.ingest import IngestConfig, detect_language, ingest, read_export
+from training.data import detect_language
+from training.ingest import IngestConfig, ingest, read_export
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
