@@ -122,11 +122,11 @@ class DialogueManager:
         if retrieved is not None:
             return retrieved
 
-        why = "predicted out of scope" if intent == OUT_OF_SCOPE else f"intent {intent} at {confidence:.2f} is below {self.threshold:.2f}"
+        cause = "predicted out of scope" if intent == OUT_OF_SCOPE else f"intent {intent} at {confidence:.2f} is below {self.threshold:.2f}"
         limit = self.config.fallbacks_before_handoff
         if limit and state.fallbacks + 1 >= limit:
-            return _Decision(HANDOFF, message(language, "fallback_handoff"), f"{limit} fallbacks in a row: {why}, and {retrieval_note}.", intent, confidence)
-        return _Decision(FALLBACK, self._fallback_text(language), f"No confident answer: {why}, and {retrieval_note}.", intent, confidence)
+            return _Decision(HANDOFF, message(language, "fallback_handoff"), f"{limit} fallbacks in a row: {cause}, and {retrieval_note}.", intent, confidence)
+        return _Decision(FALLBACK, self._fallback_text(language), f"No confident answer: {cause}, and {retrieval_note}.", intent, confidence)
 
     def _template_reply(self, state: ConversationState, intent: str, confidence: float, language: str, reason: str) -> _Decision:
         template = self._pick_template(intent, language)

@@ -21,7 +21,7 @@ class Turn:
 
 @dataclass
 class ConversationState:
-    """What the dialogue manager remembers about one conversation."""
+    """The dialogue manager's memory of one conversation."""
 
     conversation_id: str
     language: str = ""
@@ -40,7 +40,7 @@ class ConversationState:
 
 
 class ConversationStore(Protocol):
-    """Where conversation states live between turns. In memory now; Redis or a database can implement the same."""
+    """Storage of conversation states between turns. In memory now, and Redis or a database can implement it later."""
 
     def get(self, conversation_id: str) -> ConversationState | None:
         """Return the state, or None for an unknown or expired conversation."""

@@ -36,7 +36,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 
 @dataclass
 class IngestConfig:
-    """How exports are read. Empty column names mean: detect from the header."""
+    """Settings for reading exports. An empty column name means the column is found from the header."""
 
     text_column: str = field(default="", metadata={"help": "Column with the customer's message."})
     intent_column: str = field(default="", metadata={"help": "Column with the intent label (optional)."})
@@ -65,7 +65,7 @@ class Reject:
 
 @dataclass
 class IngestReport:
-    """What one ingest run read, kept and rejected."""
+    """Summary of one ingest run: files read, examples written and rows rejected."""
 
     files: list[dict[str, Any]] = field(default_factory=list)
     examples: int = 0
@@ -136,8 +136,8 @@ def _guess_encoding(raw: bytes) -> str:
 def _iter_csv(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]] | list[str]]:
     """Yield the header, then (row number, record) pairs; row numbers count the header as row 1."""
     delimiter = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(text)
-    # Quoting follows RFC 4180 (doubled quotes, newlines inside quoted fields); csv.Sniffer guesses it wrongly
-    # on files whose fields contain quotes, so only the delimiter is sniffed.
+    # Quoting follows RFC 4180, with doubled quotes and newlines inside quoted fields. Only the delimiter is
+    # sniffed, because csv.Sniffer guesses the quoting wrongly on files whose fields contain quotes.
     reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=delimiter)
     try:
         header = next(reader)
