@@ -25,6 +25,13 @@ _LEADING_WHITESPACE = re.compile(r"^[ \t]+", re.MULTILINE)
 _URL_SAFE_CHARACTERS = ":/?#@!$&*+,;=%~-._"
 _LINKABLE_SCHEMES = ("http", "https")
 
+# A bare http(s) URL in reply text, made of the ASCII characters URLs allow. The chat window's autolinker
+# would otherwise run a link on into the Chinese text that follows it with no space ("…/track查看物流").
+# URLs already inside a Markdown link "](…)" or "<…>" are skipped.
+_BARE_URL = re.compile(r"(?<![<(A-Za-z0-9_/])https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'*+,;=%]+")
+# Punctuation that ends a sentence rather than the URL it follows.
+_URL_TRAILING_PUNCTUATION = ".,;:!?'"
+
 
 def escape_markdown(text: str) -> str:
     """Escape `text` so that the chat window shows it as typed, HTML tags and Markdown signs included.
@@ -45,7 +52,7 @@ def render_reply(reply: Reply, strings: UIStrings, *, show_diagnostics: bool = F
     HTML paragraphs, so the page CSS can style them, and Markdown is not parsed inside an HTML
     block, so they are HTML-escaped instead.
     """
-    parts = [reply.text]
+    parts = [delimit_urls(reply.text)]
 
     if reply.kind == HANDOFF:
         parts.append(f'<p class="handoff-notice">{html.escape(strings.handoff_notice)}</p>')
@@ -59,6 +66,17 @@ def render_reply(reply: Reply, strings: UIStrings, *, show_diagnostics: bool = F
         parts.append(f'<p class="reply-diagnostics">{html.escape(describe_reply(reply))}</p>')
 
     return "\n\n".join(part for part in parts if part)
+
+
+def delimit_urls(text: str) -> str:
+    """Wrap each bare http(s) URL in `text` in angle brackets, so its link ends where the URL ends."""
+
+    def wrap(match: re.Match[str]) -> str:
+        url = match.group(0)
+        stripped = url.rstrip(_URL_TRAILING_PUNCTUATION)
+        return f"<{stripped}>{url[len(stripped):]}"
+
+    return _BARE_URL.sub(wrap, text)
 
 
 def render_source(source: Source, *, show_score: bool = False) -> str:

@@ -4,7 +4,7 @@ import re
 import pytest
 
 from chatbot.reply import FALLBACK, HANDOFF, RETRIEVAL, Reply, Source
-from ui.render import describe_reply, escape_markdown, render_reply, render_source
+from ui.render import delimit_urls, describe_reply, escape_markdown, render_reply, render_source
 from ui.strings import get_strings
 
 EN = get_strings("en")
@@ -119,3 +119,17 @@ def test_render_reply_diagnostics_escaped():
 
 def test_describe_reply_without_intent():
     assert describe_reply(Reply(kind=FALLBACK, text="?")) == "fallback · confidence 0.00"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("可以在https://shop.example/track查看物流。", "可以在<https://shop.example/track>查看物流。"),
+        ("Follow it at https://shop.example/track; it updates daily.", "Follow it at <https://shop.example/track>; it updates daily."),
+        ("See https://shop.example/returns.", "See <https://shop.example/returns>."),
+        ("See [returns](https://shop.example/returns) or <https://shop.example/a>.", "See [returns](https://shop.example/returns) or <https://shop.example/a>."),
+        ("No link here.", "No link here."),
+    ],
+)
+def test_delimit_urls(text, expected):
+    assert delimit_urls(text) == expected
